@@ -148,6 +148,7 @@ def _unit(x: np.ndarray) -> np.ndarray:
 def _deepface_records(bgr: np.ndarray, settings: Settings) -> list[FaceRecord]:
     DeepFace = deepface_api(settings.model)
     recognition_model(settings.model)  # checks the weights first: never a download
+    detector_model(settings.detector)  # places YuNet offline first; DeepFace would try to download it
     os.environ["yunet_score_threshold"] = str(settings.min_face_confidence)
     try:
         results = DeepFace.represent(
