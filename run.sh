@@ -13,6 +13,12 @@ PY="$VENV/bin/python"
 export FACE_GROUPING_DEEPFACE_HOME="${FACE_GROUPING_DEEPFACE_HOME:-$ROOT/.deepface_home}"
 export TF_CPP_MIN_LOG_LEVEL=3
 
+# pip, minus the notices about local index folders this machine's pip config names
+pip_quiet() {
+  "$PY" -m pip -q "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+  return "${PIPESTATUS[0]}"
+}
+
 setup() {
   local stamp="$VENV/.installed-$(cat "$ROOT/requirements.txt" "$ROOT/requirements-nodeps.txt" | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
@@ -21,15 +27,15 @@ setup() {
       python3 -m venv "$VENV"
     fi
     echo "==> installing pinned packages (first time: a few minutes)"
-    "$PY" -m pip install -q --upgrade pip
-    "$PY" -m pip install -q -r "$ROOT/requirements.txt"
-    "$PY" -m pip install -q --no-deps -r "$ROOT/requirements-nodeps.txt"
-    "$PY" -m pip install -q --no-deps -e "$ROOT"
+    pip_quiet install --upgrade pip
+    pip_quiet install -r "$ROOT/requirements.txt"
+    pip_quiet install --no-deps -r "$ROOT/requirements-nodeps.txt"
+    pip_quiet install --no-deps -e "$ROOT"
     "$PY" -m ipykernel install --sys-prefix --name python3 >/dev/null
     rm -f "$VENV"/.installed-*
     touch "$stamp"
   fi
-  "$PY" -m pipeline.weights
+  "$PY" -c "from pipeline.weights import main; main()"
 }
 
 cmd="${1:-notebook}"

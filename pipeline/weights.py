@@ -146,7 +146,9 @@ def _write_folded_sface(src: Path, dst: Path) -> None:
         initializer=list(graph.initializer),
     )
     sub_model = helper.make_model(sub, opset_imports=model.opset_import)
-    values = ort.InferenceSession(sub_model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {})
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # the quantised graph's unused initialisers flood stderr otherwise
+    values = ort.InferenceSession(sub_model.SerializeToString(), options, providers=["CPUExecutionProvider"]).run(None, {})
     used = {x for n in live_nodes for x in n.input}
     kept = [i for i in graph.initializer if i.name in used]
     inputs = [i for i in graph.input if i.name in used and i.name not in initializers]
@@ -173,7 +175,8 @@ def _network_reachable(timeout: float = 1.5) -> bool:
         return False
 
 
-if __name__ == "__main__":  # ./run.sh setup calls this
+def main() -> None:
+    """Place the offline weights and say what is available (``./run.sh setup`` calls this)."""
     for name, path in ensure_offline_weights().items():
         print(f"{name}: {path}")
     print("Facenet512:", "present" if model_weights_available("Facenet512") else f"absent (optional: put {FACENET512_FILE} in {weights_dir()})")
