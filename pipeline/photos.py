@@ -58,7 +58,8 @@ def find_photos(folder: str | Path) -> list[Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"photo folder not found: {folder}")
     return sorted(
-        (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
+        # hidden files (e.g. macOS "._name.jpg" resource forks) are not photos
+        (p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES),
         key=lambda p: p.name,
     )
 
