@@ -95,6 +95,8 @@ def _cluster(argv: list[str]) -> int:
     p.add_argument("--out", default="artifacts", help="artifacts folder (default %(default)s)")
     p.add_argument("--labels", default=None, help="labels CSV image_filename,person_id: print and record scores")
     p.add_argument("--pairs", default=None, help="hand-labelled pairs CSV image_a,image_b,same: print precision/recall")
+    p.add_argument("--overrides", default=None,
+                   help="reviewer edits (overrides.json from the app): must-link / cannot-link / rejected photos")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_settings_options(p)
     a = p.parse_args(argv)
@@ -108,8 +110,19 @@ def _cluster(argv: list[str]) -> int:
         print(f"cluster: no photos (jpg, jpeg, png, webp, bmp, tif) in {a.images}", file=sys.stderr)
         return EXIT_NOTHING
     require_model_weights(settings.model)  # fail before any work, with one clear sentence
-    result = run(a.images, a.out, settings, _cache(a), a.labels, a.pairs,
-                 progress=None if a.quiet else _progress_bar("embedding"))
+    progress = None if a.quiet else _progress_bar("embedding")
+    if a.overrides:
+        from .collection import embed_folder
+        from .grouping import group_photos
+        from .overrides import Overrides
+        from .run import write_artifacts
+
+        edits = Overrides.load(a.overrides)
+        collection = embed_folder(a.images, settings, _cache(a), progress)
+        grouping = group_photos(collection, settings, overrides=edits)
+        result = write_artifacts(collection, grouping, settings, a.out, a.labels, a.pairs)
+    else:
+        result = run(a.images, a.out, settings, _cache(a), a.labels, a.pairs, progress=progress)
     _print_summary(result, a.out)
     return EXIT_OK
 

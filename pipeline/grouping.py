@@ -11,6 +11,7 @@ from .collection import STATUS_OK, FaceCollection
 from .settings import Settings
 
 REASON_NOISE = "noise"
+REASON_REJECTED = "rejected"
 
 
 @dataclass
@@ -30,16 +31,25 @@ class Grouping:
     eps: float
 
 
-def group_photos(collection: FaceCollection, settings: Settings, distances: np.ndarray | None = None) -> Grouping:
+def group_photos(collection: FaceCollection, settings: Settings, distances: np.ndarray | None = None,
+                 overrides=None) -> Grouping:
     """Cluster the primary faces with ``settings``; photos without a usable face become outliers.
 
     ``distances`` may be passed in (the app re-clusters from a cached matrix while sliders move).
+    ``overrides`` (:class:`pipeline.overrides.Overrides`, reviewer edits) are applied after the
+    clustering as must-link / cannot-link constraints; rejected photos become outliers.
     """
     faces, embeddings = collection.primary_faces()
     if distances is None:
         distances = distance_matrix(embeddings, settings.metric) if len(faces) else np.zeros((0, 0))
     eps = settings.resolved_eps
     labels = cluster_distances(distances, settings.algorithm, eps, settings.min_samples, settings.split_ratio)
+    rejected: set[str] = set()
+    if overrides is not None and not overrides.is_empty():
+        from .overrides import apply_overrides
+
+        labels = apply_overrides(faces["image_filename"].tolist(), labels, distances, overrides)
+        rejected = set(overrides.rejected)
     faces = faces.assign(cluster_id=labels)
     by_name = dict(zip(faces["image_filename"], labels))
     photos = collection.photos
@@ -53,6 +63,8 @@ def group_photos(collection: FaceCollection, settings: Settings, distances: np.n
     for name, status, detail in photos[["image_filename", "status", "detail"]].itertuples(index=False):
         if status != STATUS_OK:
             rows.append((name, status, detail))
+        elif name in rejected and by_name.get(name, OUTLIER) == OUTLIER:
+            rows.append((name, REASON_REJECTED, "marked 'not this person' in review"))
         elif by_name.get(name, OUTLIER) == OUTLIER:
             other, dist = nearest.get(name, ("", float("nan")))
             why = (f"nearest face {other} at {settings.metric} distance {dist:.3f}; eps {eps:.3f}"
