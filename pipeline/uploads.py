@@ -70,7 +70,8 @@ def unsafe_entry_reason(info: zipfile.ZipInfo) -> str | None:
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
         return "refused: symbolic link"
-    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    kind = stat.S_IFMT(mode)  # 0 when the archiver recorded permissions only
+    if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
         return "refused: not a regular file"
     if info.flag_bits & 0x1:
         return "refused: encrypted entry"
