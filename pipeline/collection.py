@@ -63,7 +63,7 @@ def embed_folder(
     paths = find_photos(folder)
     cache = EmbeddingCache(cache_dir, settings.embedding_key())
     photo_rows, face_rows, vectors = [], [], []
-    n_embedded = 0
+    n_embedded = n_cached = 0
     for done, (path, data) in enumerate(_prefetch_bytes(paths), start=1):
         row = {"image_filename": path.name, "sha256": "", "status": STATUS_OK, "detail": "",
                "n_faces": 0, "width": 0, "height": 0, "primary_face": -1}
@@ -75,6 +75,7 @@ def embed_folder(
             cached = cache.get(row["sha256"])
             if cached is not None:
                 faces, size = cached
+                n_cached += 1
             else:
                 try:
                     photo = decode_photo(data, path.name)
@@ -112,7 +113,7 @@ def embed_folder(
         embeddings=np.array(vectors, dtype=np.float32).reshape(len(vectors), dim),
         skipped_files=list_non_images(folder),
         timings={"embed_seconds": round(time.perf_counter() - started, 3), "photos_embedded": n_embedded,
-                 "photos_from_cache": len(paths) - n_embedded},
+                 "photos_from_cache": n_cached},
     )
 
 
