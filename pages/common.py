@@ -55,16 +55,37 @@ def load_overrides() -> Overrides:
 
 def model_label(model: str) -> str:
     if model == "SFace":
-        return "SFace (offline)"
-    return f"{model} ({'offline' if model_weights_available(model) else 'weights missing: not usable offline'})"
+        return "SFace (available)"
+    return f"{model} ({'available' if model_weights_available(model) else 'weights missing: not usable offline'})"
+
+
+def _run_marker():
+    """An object unique to the current script run (Streamlit makes a new ``cursors`` dict per run)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx, (ctx.cursors if ctx is not None else None)
+
+
+def ensure_sidebar() -> None:
+    """Render the sidebar unless app.py already did in this run (it does under ``st.navigation``;
+    a page run on its own, as ``AppTest.switch_page`` does, renders it itself)."""
+    ctx, marker = _run_marker()
+    if ctx is None or getattr(ctx, "_face_grouping_sidebar", None) is not marker:
+        sidebar_controls()
 
 
 def sidebar_controls() -> None:
     """Model, detector, algorithm, metric, eps, min_samples, projection. Values in session_state."""
+    ctx, marker = _run_marker()
+    if ctx is not None:
+        ctx._face_grouping_sidebar = marker
     sb = st.sidebar
     sb.header("Settings")
-    model = sb.selectbox("Model", MODELS, key="model", format_func=model_label)
-    sb.selectbox("Detector", DETECTORS, key="detector", format_func=lambda d: f"{d} ({DETECTOR_NOTES[d]})")
+    model = sb.selectbox("Model", MODELS, key="model")
+    sb.caption("Offline: " + ", ".join(model_label(m) for m in MODELS))
+    sb.selectbox("Detector", DETECTORS, key="detector")
+    sb.caption("Detectors: " + ", ".join(f"{d} ({note})" for d, note in DETECTOR_NOTES.items()))
     algorithm = sb.selectbox("Algorithm", ALGORITHMS, key="algorithm")
     metric = sb.selectbox("Metric", METRICS, key="metric")
     default = Settings(model=model, algorithm=algorithm, metric=metric).resolved_eps

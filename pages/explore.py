@@ -7,6 +7,7 @@ from pages import common
 from pipeline import k_distances, knee_of
 from pipeline.overrides import cluster_names
 
+common.ensure_sidebar()
 st.title("Explore (3D)")
 loaded = common.require_photos()
 if loaded is None:

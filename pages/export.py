@@ -8,6 +8,7 @@ from pipeline.overrides import OVERRIDES_JSON, write_cluster_names
 from pipeline.pairs import PAIR_LABELS_CSV, load_pair_labels
 from pipeline.uploads import zip_files
 
+common.ensure_sidebar()
 st.title("Export")
 loaded = common.require_photos()
 if loaded is None:

@@ -7,6 +7,7 @@ from pages import common
 from pipeline.photos import IMAGE_SUFFIXES
 from pipeline.uploads import save_uploads
 
+common.ensure_sidebar()
 st.title("Photos")
 st.session_state["artifacts_dir"] = st.text_input(
     "Artifacts folder (exports, edits, pair labels, uploads)", value=str(common.artifacts_dir()))

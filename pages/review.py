@@ -7,6 +7,7 @@ from pipeline.overrides import cluster_names
 
 PER_ROW = 8
 
+common.ensure_sidebar()
 st.title("Review & edit")
 loaded = common.require_photos()
 if loaded is None:
