@@ -26,6 +26,7 @@ if not edits.is_empty():
             f"{settings.min_samples} --algorithm {settings.algorithm} --metric {settings.metric} "
             f"--overrides {common.overrides_path()}`")
 
+signature = (str(collection.folder), repr(settings), repr(edits.as_dict()), str(out))
 if st.button("Write artifacts", type="primary", key="export"):
     pairs_path = common.pair_labels_path()
     pairs = pairs_path if len(load_pair_labels(pairs_path)) else None
@@ -39,8 +40,11 @@ if st.button("Write artifacts", type="primary", key="export"):
         st.session_state["export_files"] = files
     c = result.record["counts"]
     st.session_state["export_summary"] = (f"{c['photos']} photos -> {c['clusters']} clusters, "
-                                          f"{c['outliers']} outliers")
-if "export_zip" in st.session_state:
+                                          f"{c['outliers']} outliers at eps {grouping.eps:g}")
+    st.session_state["export_signature"] = signature
+if "export_zip" in st.session_state and st.session_state.get("export_signature") != signature:
+    st.info("Settings, edits or photos changed since the last export: write the artifacts again to download them.")
+elif "export_zip" in st.session_state:
     st.success(f"Wrote {', '.join(st.session_state['export_files'])} to {out} "
                f"({st.session_state['export_summary']})")
     st.download_button("Download all as one zip", st.session_state["export_zip"], file_name="artifacts.zip",

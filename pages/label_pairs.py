@@ -58,9 +58,9 @@ def label(first: str, second: str, same: bool | None) -> None:
 
 
 b1, b2, b3 = st.columns(3)
-b1.button("Same (S)", key="pair_same", shortcut="s", on_click=label, args=(a, b, True), type="primary", width="stretch")
-b2.button("Different (D)", key="pair_diff", shortcut="d", on_click=label, args=(a, b, False), width="stretch")
-b3.button("Skip (K)", key="pair_skip", shortcut="k", on_click=label, args=(a, b, None), width="stretch")
+b1.button("Same", key="pair_same", shortcut="s", on_click=label, args=(a, b, True), type="primary", width="stretch")
+b2.button("Different", key="pair_diff", shortcut="d", on_click=label, args=(a, b, False), width="stretch")
+b3.button("Skip", key="pair_skip", shortcut="k", on_click=label, args=(a, b, None), width="stretch")
 if len(labels):
     with st.expander(f"Labelled pairs ({len(labels)})"):
         st.dataframe(labels, hide_index=True)

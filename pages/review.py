@@ -67,6 +67,8 @@ with st.expander("Edits", expanded=True):
         st.rerun()
 
 st.subheader(f"{len(ids)} clusters, largest first")
+st.caption(f"{common.current_settings().algorithm}, eps {grouping.eps:g}, "
+           f"min_samples {common.current_settings().min_samples}")
 for cid in ids:
     st.markdown(f"#### {title_of(cid)}")
     files = members[cid]

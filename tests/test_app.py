@@ -186,6 +186,10 @@ def test_export_writes_the_cli_artifacts_and_one_zip(env, photos, cache, tmp_pat
     assert main(["--images", str(photos), "--out", str(cli_out), "--quiet", "--cache", str(cache), "--eps", "0.45"]) == 0
     assert (env / "clusters.csv").read_bytes() == (cli_out / "clusters.csv").read_bytes()
     assert (env / "outliers.csv").read_bytes() == (cli_out / "outliers.csv").read_bytes()
+    # a later slider move makes the zip stale: no download of artifacts that no longer match
+    at.slider(key=EPS_KEY).set_value(0.5).run()
+    assert not at.get("download_button")
+    assert any("changed since the last export" in i.value for i in at.info)
 
 
 @pytest.mark.skipif(model_weights_available("Facenet512"), reason="Facenet512 weights present: nothing to refuse")
