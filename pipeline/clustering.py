@@ -9,7 +9,9 @@ Three algorithms over one precomputed distance matrix:
   people in studio sets (different people at ~0.47 but each tight, ~0.1-0.2 internally); the gap
   rule adapts to each group's own spread instead of one global number.
 - ``dbscan``: scikit-learn DBSCAN, ``eps`` radius and ``min_samples``.
-- ``hdbscan``: scikit-learn HDBSCAN, ``min_cluster_size = max(2, min_samples)``; ``eps`` unused.
+- ``hdbscan``: scikit-learn HDBSCAN, ``min_cluster_size = max(2, min_samples)``. HDBSCAN has no
+  absolute distance limit (a face far from everyone can join a tight cluster), so ``eps`` is
+  used as a ceiling: a member farther than ``eps`` from every other member becomes an outlier.
 
 Labels: ``-1`` for noise and for groups smaller than ``min_samples`` (a cluster of one is an
 outlier); others numbered 0, 1, ... by size (largest first), ties by the first member's index,
@@ -79,12 +81,22 @@ def cluster_distances(
         labels = HDBSCAN(
             min_cluster_size=max(2, min_samples), min_samples=1, metric="precomputed", copy=True
         ).fit_predict(distances)
+        labels = _detach_far_members(distances, labels, eps)
     return canonical_labels(labels, min_size=max(2, min_samples))
 
 
 def cluster_embeddings(embeddings: np.ndarray, metric: str = "cosine", **kwargs) -> np.ndarray:
     """``cluster_distances(distance_matrix(embeddings, metric), **kwargs)``."""
     return cluster_distances(distance_matrix(embeddings, metric), **kwargs)
+
+
+def _detach_far_members(distances: np.ndarray, labels: np.ndarray, eps: float) -> np.ndarray:
+    labels = np.array(labels)
+    for cid in set(labels.tolist()) - {OUTLIER}:
+        members = np.flatnonzero(labels == cid)
+        within = distances[np.ix_(members, members)] + np.diag(np.full(len(members), np.inf))
+        labels[members[within.min(axis=1) > eps]] = OUTLIER
+    return labels
 
 
 def canonical_labels(labels: np.ndarray, min_size: int = 2) -> np.ndarray:

@@ -44,12 +44,7 @@ def test_well_separated_blobs_are_recovered(algorithm):
     assert sorted(set(labels.tolist())) == [0, 1, 2, 3]
 
 
-HDBSCAN_ABSORBS_FAR_POINTS = pytest.mark.xfail(strict=True, reason=(
-    "known limitation, reported: hdbscan has no absolute distance threshold, so a face at cosine 0.8 "
-    "from everyone joins a tight cluster (internal distance ~0.02)"))
-
-
-@pytest.mark.parametrize("algorithm", ["agglomerative", "dbscan", pytest.param("hdbscan", marks=HDBSCAN_ABSORBS_FAR_POINTS)])
+@pytest.mark.parametrize("algorithm", ["agglomerative", "dbscan", "hdbscan"])
 def test_isolated_points_are_outliers(algorithm):
     x, truth = blobs([6, 5])
     rng = np.random.default_rng(7)
