@@ -1,5 +1,6 @@
 """Explore: the live clustering as an interactive 3D scatter, a selected photo, the k-distance plot."""
 import numpy as np
+import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -31,28 +32,44 @@ if len(names) == 0:
 points = common.get_points(collection, settings.projection, settings.seed)
 labels = faces["cluster_id"].to_numpy()
 titles = cluster_names(clusters, common.load_overrides())
+PALETTE = px.colors.qualitative.Dark24 + px.colors.qualitative.Light24
 fig = go.Figure()
+flat = go.Figure()  # 2D view of axes 1-2: Plotly reports clicks on 2D points, not on 3D ones
 for cid in sorted(set(labels.tolist()), key=lambda c: (c == -1, c)):
     m = labels == cid
     label = "outliers" if cid == -1 else f"cluster {cid}" + (f" - {titles[cid]}" if cid in titles else "")
-    fig.add_trace(go.Scatter3d(
-        x=points[m, 0], y=points[m, 1], z=points[m, 2], mode="markers", name=f"{label} ({int(m.sum())})",
-        marker=dict(size=4 if cid != -1 else 5, symbol="x" if cid == -1 else "circle",
-                    color="#888888" if cid == -1 else None),
-        customdata=np.array([[n, label] for n in np.array(names)[m]], dtype=object),
-        hovertemplate="%{customdata[0]}<br>%{customdata[1]}<extra></extra>"))
+    style = dict(color="#9a9a9a", symbol="circle-open") if cid == -1 else dict(color=PALETTE[cid % len(PALETTE)])
+    common_args = dict(mode="markers", name=f"{label} ({int(m.sum())})", legendgroup=str(cid),
+                       customdata=np.array([[n, label] for n in np.array(names)[m]], dtype=object),
+                       hovertemplate="%{customdata[0]}<br>%{customdata[1]}<extra></extra>")
+    fig.add_trace(go.Scatter3d(x=points[m, 0], y=points[m, 1], z=points[m, 2], marker=dict(size=4, **style),
+                               **common_args))
+    flat.add_trace(go.Scatter(x=points[m, 0], y=points[m, 1], marker=dict(size=7, **style), showlegend=False,
+                              **common_args))
 fig.update_layout(height=620, margin=dict(l=0, r=0, t=30, b=0), legend=dict(itemsizing="constant"),
                   title=f"{settings.model} embeddings, {settings.projection.upper()}")
 left, right = st.columns([3, 1])
 with left:
     event = st.plotly_chart(fig, key="scatter", on_select="rerun", selection_mode="points")
-selected = None
-try:
-    picked = event.selection.points if event is not None else []
-    if picked:
-        selected = picked[0].get("customdata", [None])[0]
-except AttributeError:
-    picked = []
+with left:
+    flat.update_layout(height=300, margin=dict(l=0, r=0, t=30, b=0), xaxis_title="axis 1", yaxis_title="axis 2",
+                       title="Axes 1-2: click a point to show its photo")
+    flat_event = st.plotly_chart(flat, key="scatter2d", on_select="rerun", selection_mode="points")
+
+
+def picked_name(evt):
+    try:
+        points_ = evt.selection.points if evt is not None else []
+    except AttributeError:
+        return None
+    for point in points_:
+        data = point.get("customdata")
+        if data:
+            return data[0]
+    return None
+
+
+selected = picked_name(event) or picked_name(flat_event)
 with right:
     st.subheader("Selected photo")
     choice = st.selectbox("Photo", names, index=names.index(selected) if selected in names else 0,

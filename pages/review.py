@@ -5,7 +5,7 @@ import streamlit as st
 from pages import common
 from pipeline.overrides import cluster_names
 
-PER_ROW = 8
+PER_ROW = 6
 
 common.ensure_sidebar()
 st.title("Review & edit")

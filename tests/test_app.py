@@ -108,9 +108,10 @@ def test_sliders_recluster_live_like_the_pipeline(env, photos, cache):
     g = group_photos(collection, Settings(eps=1.0, min_samples=5))
     assert metric(at, "Outliers") == str(int((g.clusters.cluster_id == -1).sum()))
     charts = at.get("plotly_chart")
-    assert len(charts) == 2  # the 3D scatter and the k-distance plot
+    assert len(charts) == 3  # the 3D scatter, its clickable 2D view, the k-distance plot
     scatter = json.loads(charts[0].proto.spec)
     assert {t["type"] for t in scatter["data"]} == {"scatter3d"}
+    assert {t["type"] for t in json.loads(charts[1].proto.spec)["data"]} == {"scatter"}
     assert sum("cluster" in t["name"] or "outliers" in t["name"] for t in scatter["data"]) == len(scatter["data"])
     assert "%{customdata[0]}" in scatter["data"][0]["hovertemplate"]  # hover: filename and cluster
     assert any("Suggested eps" in c.value for c in at.caption)

@@ -116,6 +116,8 @@ def test_upload_slider_chart_pair_export_edit_in_a_real_browser(server):
             uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
             uploader.wait_for(state="attached", timeout=WAIT)
             uploader.set_input_files(sorted(str(p) for p in photos.iterdir()))
+            # cold cache: the progress bar shows the count and an ETA while embedding
+            page.get_by_text(f"/{N_PHOTOS}, ETA").first.wait_for(timeout=WAIT)
             page.get_by_text("Ready: open").wait_for(timeout=WAIT)
             page.get_by_text(f"{N_PHOTOS} photos saved").wait_for(timeout=WAIT)
             uploads = list((artifacts / "uploads").iterdir())
@@ -133,6 +135,22 @@ def test_upload_slider_chart_pair_export_edit_in_a_real_browser(server):
             page.locator(".js-plotly-plot").first.wait_for(timeout=WAIT)
             assert page.locator(".js-plotly-plot canvas").count() > 0  # the WebGL scene rendered
             assert page.get_by_text("outliers (").count() + page.get_by_text("cluster 0 (").count() > 0  # legend
+            # hovering a point names the photo and its cluster; clicking one (2D view) shows that photo
+            flat = page.locator(".js-plotly-plot").nth(1)
+            flat.scroll_into_view_if_needed()
+            default = sorted(p.name for p in photos.iterdir())[0]  # shown before any click
+            for k in range(flat.locator("path.point").count()):
+                point = flat.locator("path.point").nth(k).bounding_box()
+                x, y = point["x"] + point["width"] / 2, point["y"] + point["height"] / 2
+                page.mouse.move(x, y)
+                page.locator(".hovertext").first.wait_for(timeout=WAIT)
+                hovered = page.locator(".hovertext").first.text_content()
+                name = hovered.split(".jpg")[0] + ".jpg"
+                if name != default:
+                    break
+            assert name != default and ("cluster" in hovered or "outliers" in hovered)
+            page.mouse.click(x, y)
+            page.get_by_text(f"{name} - ").wait_for(timeout=WAIT)  # "<name> - cluster k" beside the photo
 
             # 3. label a pair from the keyboard (S = same)
             page.get_by_role("link", name="Label pairs").click()
