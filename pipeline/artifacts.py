@@ -17,6 +17,9 @@ import pandas as pd
 
 from .thumbnails import face_crop, grid_image
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 CLUSTERS_CSV = "clusters.csv"
 OUTLIERS_CSV = "outliers.csv"
 VIZ_PNG = "viz_3d.png"
@@ -54,6 +57,7 @@ def write_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
         handle.write(text)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
     os.replace(tmp, path)
 
 
@@ -78,16 +82,15 @@ def _json_default(value):
 
 def plot_3d(points: np.ndarray, labels: np.ndarray, title: str, path: Path, max_legend: int = 12) -> None:
     """3D scatter coloured by cluster, outliers grey crosses, legend of the largest clusters."""
-    import matplotlib
+    # a bare Figure (no pyplot) renders off-screen without switching the caller's backend
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(figsize=(9, 7), dpi=110)
+    fig = Figure(figsize=(9, 7), dpi=110)
     ax = fig.add_subplot(111, projection="3d")
     labels = np.asarray(labels)
     ids = sorted(set(labels.tolist()) - {-1})
-    cmap = plt.get_cmap("tab20")
+    cmap = colormaps["tab20"]
     for k, cid in enumerate(ids):
         m = labels == cid
         ax.scatter(*points[m].T, s=22, color=cmap(k % 20), label=f"cluster {cid} ({m.sum()})" if k < max_legend else None, depthshade=False)
@@ -102,7 +105,6 @@ def plot_3d(points: np.ndarray, labels: np.ndarray, title: str, path: Path, max_
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
 
 
 def write_cluster_grids(folder: Path, photo_folder: Path, faces: pd.DataFrame, n_grids: int = 3, per_grid: int = 24) -> list[str]:

@@ -147,7 +147,8 @@ def _print_summary(result, out) -> None:
     s = result.scores.get("pairs")
     if s:
         print(f"pairs ({s['n_pairs']}): precision {s['precision']:.3f} [{s['precision_ci'][0]:.3f}, {s['precision_ci'][1]:.3f}] "
-              f"recall {s['recall']:.3f} [{s['recall_ci'][0]:.3f}, {s['recall_ci'][1]:.3f}]")
+              f"recall {s['recall']:.3f} [{s['recall_ci'][0]:.3f}, {s['recall_ci'][1]:.3f}]"
+              + (f"; {s['n_ignored']} pairs ignored (photos absent or with other content)" if s["n_ignored"] else ""))
     print(f"artifacts: {', '.join(result.files)} in {out}")
 
 

@@ -43,6 +43,7 @@ class PairScores:
     recall_ci: tuple[float, float]
     n_pairs: int
     n_same: int
+    n_ignored: int = 0  # pairs naming a photo not in the clustering, or whose content differs
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -144,7 +145,10 @@ def score_against_labels(clusters: pd.DataFrame, labels: pd.DataFrame) -> LabelS
 
 
 def read_pair_labels(path: str | Path) -> pd.DataFrame:
-    """Read hand-labelled pairs: ``image_a,image_b,same`` with same in {1,0,true,false,yes,no}."""
+    """Read hand-labelled pairs: ``image_a,image_b,same`` with same in {1,0,true,false,yes,no}.
+
+    Optional ``sha256_a,sha256_b`` columns pin each name to the photo's content (see :func:`score_pairs`).
+    """
     frame = pd.read_csv(path, dtype=str)
     missing = {"image_a", "image_b", "same"} - set(frame.columns)
     if missing:
@@ -154,7 +158,11 @@ def read_pair_labels(path: str | Path) -> pd.DataFrame:
     if same.isna().any():
         bad = frame.loc[same.isna(), "same"].iloc[0]
         raise ValueError(f"{path}: 'same' must be 1/0, true/false or yes/no, found {bad!r}")
-    return pd.DataFrame({"image_a": frame["image_a"], "image_b": frame["image_b"], "same": same.astype(bool)})
+    out = pd.DataFrame({"image_a": frame["image_a"], "image_b": frame["image_b"], "same": same.astype(bool)})
+    for column in ("sha256_a", "sha256_b"):
+        if column in frame.columns:
+            out[column] = frame[column].fillna("")
+    return out
 
 
 def wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -168,14 +176,24 @@ def wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float,
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def score_pairs(clusters: pd.DataFrame, pairs: pd.DataFrame) -> PairScores:
+def score_pairs(clusters: pd.DataFrame, pairs: pd.DataFrame, hashes: dict[str, str] | None = None) -> PairScores:
     """Pairwise precision/recall of a clustering on hand-labelled pairs, with 95% Wilson intervals.
 
     A pair is predicted "same" when both photos share a cluster id that is not ``-1``.
-    Pairs naming a photo not in ``clusters`` are ignored.
+    Pairs naming a photo not in ``clusters`` are ignored, and so are pairs whose recorded
+    ``sha256_a/b`` differ from ``hashes`` (filename -> sha256): folders often reuse names such as
+    ``image_001.jpg``, and a label about other photos must not be scored.
     """
     ids = dict(zip(clusters["image_filename"], clusters["cluster_id"].astype(int)))
-    known = pairs[pairs["image_a"].isin(ids) & pairs["image_b"].isin(ids)]
+    keep = pairs["image_a"].isin(ids) & pairs["image_b"].isin(ids)
+    if hashes is not None:
+        for side in ("a", "b"):
+            column = f"sha256_{side}"
+            if column in pairs.columns:
+                recorded = pairs[column].astype(str)
+                actual = pairs[f"image_{side}"].map(hashes).fillna("")
+                keep &= (recorded == "") | (recorded == actual)
+    known = pairs[keep]
     a = known["image_a"].map(ids).to_numpy()
     b = known["image_b"].map(ids).to_numpy()
     predicted = (a == b) & (a != OUTLIER)
@@ -190,4 +208,5 @@ def score_pairs(clusters: pd.DataFrame, pairs: pd.DataFrame) -> PairScores:
         recall_ci=wilson_interval(tp, n_true),
         n_pairs=len(known),
         n_same=n_true,
+        n_ignored=int(len(pairs) - len(known)),
     )

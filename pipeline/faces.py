@@ -196,6 +196,7 @@ def deepface_api(model_name: str | None = None):
     ~3 s and ~600 MB, so onnx is the default engine; Facenet512 needs TensorFlow, and DeepFace
     resolves its engine lazily, so switching is a matter of resetting that choice.
     """
+    activate()  # DeepFace creates its weights folder on import: never in the user's home
     from deepface.commons import backend_utils
 
     if model_name == "Facenet512":

@@ -70,7 +70,8 @@ def write_artifacts(collection: FaceCollection, grouping: Grouping, settings: Se
         label_frame = read_labels(labels)
         scores["labels"] = score_against_labels(grouping.clusters, label_frame).as_dict()
     if pairs is not None:
-        scores["pairs"] = score_pairs(grouping.clusters, read_pair_labels(pairs)).as_dict()
+        hashes = dict(zip(collection.photos["image_filename"], collection.photos["sha256"]))
+        scores["pairs"] = score_pairs(grouping.clusters, read_pair_labels(pairs), hashes).as_dict()
     files = []
     with artifacts.staged_output(out) as stage:
         artifacts.write_clusters(stage, grouping.clusters, grouping.outliers)
@@ -155,7 +156,7 @@ def write_error_grid(folder: Path, photo_folder: Path, grouping: Grouping, label
     for person, _ in splits:
         names += sorted(n for n, p in truth.items() if p == person and n in cluster_of)
     names = list(dict.fromkeys(names))[:limit]
-    tiles = [(face_crop(photo_folder, n, boxes.get(n)), f"{truth.get(n, '?')}>{cluster_of[n]}") for n in names]
-    title = f"errors: {len(merges)} wrongly merged clusters, {len(splits)} split people (caption: person>cluster)"
+    tiles = [(face_crop(photo_folder, n, boxes.get(n)), f"c{cluster_of[n]} {truth.get(n, '?')}") for n in names]
+    title = f"errors: {len(merges)} wrongly merged clusters, {len(splits)} split people (caption: predicted cluster, true person)"
     grid_image(tiles, title).save(folder / ERRORS_GRID)
     return True

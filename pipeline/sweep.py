@@ -64,12 +64,10 @@ def margin(table: pd.DataFrame, default_eps: float, min_samples: int, drop: floa
 
 def plot_sweep(table: pd.DataFrame, default_eps: float, path: str | Path, metric_label: str = "eps") -> None:
     """F1 against eps, one line per (set, min_samples), the default marked."""
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    fig = Figure(figsize=(8, 4.5), dpi=110)
+    ax = fig.subplots()
     for (name, ms), g in table.groupby(["set", "min_samples"], sort=False):
         g = g.sort_values("eps")
         ax.plot(g.eps, g.f1, marker="o", ms=3, label=f"{name} (min_samples={ms})")
@@ -81,4 +79,3 @@ def plot_sweep(table: pd.DataFrame, default_eps: float, path: str | Path, metric
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)

@@ -132,3 +132,15 @@ def test_csv_readers(tmp_path):
     pairs.write_text("image_a,image_b,same\na.jpg,b.jpg,maybe\n")
     with pytest.raises(ValueError, match="maybe"):
         read_pair_labels(pairs)
+
+
+def test_pairs_recorded_with_other_content_are_ignored():
+    clusters = pd.DataFrame({"image_filename": ["a.jpg", "b.jpg", "c.jpg"], "cluster_id": [0, 0, -1]})
+    pairs = pd.DataFrame({"image_a": ["a.jpg", "a.jpg"], "image_b": ["b.jpg", "c.jpg"], "same": [True, True],
+                          "sha256_a": ["h1", "h1"], "sha256_b": ["h2", "other"]})
+    hashes = {"a.jpg": "h1", "b.jpg": "h2", "c.jpg": "h3"}
+    scored = score_pairs(clusters, pairs, hashes)
+    assert (scored.n_pairs, scored.n_ignored, scored.recall) == (1, 1, 1.0)
+    # without hashes the names alone decide: the a/c pair counts and is missed
+    unpinned = score_pairs(clusters, pairs)
+    assert (unpinned.n_pairs, unpinned.n_ignored, unpinned.recall) == (2, 0, 0.5)
