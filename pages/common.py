@@ -147,7 +147,8 @@ def get_collection(show_progress: bool = True) -> FaceCollection | None:
     except Exception as err:  # e.g. missing Facenet512 weights: one clear sentence, no traceback
         if bar is not None:
             bar.empty()
-        st.error(f"Could not embed the photos with {settings.model}/{settings.detector}: {err}")
+        st.error(f"Could not embed the photos with {settings.model}/{settings.detector}: {err} "
+                 "(choose another model or detector in the sidebar)")
         return None
     if bar is not None:
         bar.empty()

@@ -15,7 +15,7 @@ st.session_state["artifacts_dir"] = st.text_input(
 upload_tab, folder_tab = st.tabs(["Upload photos or a zip", "Folder on disk"])
 with upload_tab:
     files = st.file_uploader("Photos or one zip archive", type=[s.lstrip(".") for s in IMAGE_SUFFIXES] + ["zip"],
-                             accept_multiple_files=True, key="uploads")
+                             accept_multiple_files=True, key="uploads", max_upload_size=1024)
     if files:
         signature = tuple((f.name, f.size) for f in files)
         if st.session_state.get("upload_signature") != signature:

@@ -115,6 +115,12 @@ def test_sliders_recluster_live_like_the_pipeline(env, photos, cache):
     assert sum("cluster" in t["name"] or "outliers" in t["name"] for t in scatter["data"]) == len(scatter["data"])
     assert "%{customdata[0]}" in scatter["data"][0]["hovertemplate"]  # hover: filename and cluster
     assert any("Suggested eps" in c.value for c in at.caption)
+    at.selectbox(key="projection").set_value("tsne").run()
+    assert not at.exception
+    tsne = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "TSNE" in tsne["layout"]["title"]["text"] and "PCA" in scatter["layout"]["title"]["text"]
+    assert tsne["data"][0]["x"] != scatter["data"][0]["x"]  # a different projection, same clusters
+    assert [t["name"] for t in tsne["data"]] == [t["name"] for t in scatter["data"]]
 
 
 def test_edits_survive_a_recluster(env, photos, cache):
