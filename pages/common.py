@@ -92,8 +92,8 @@ def sidebar_controls() -> None:
     lo, hi, step = EPS_RANGE[metric]
     # one slider state per (model, algorithm, metric): switching shows that combination's default
     sb.slider(EPS_LABEL, lo, hi, float(default), step, key=f"eps:{model}:{algorithm}:{metric}",
-              disabled=algorithm == "hdbscan", help="hdbscan does not use eps" if algorithm == "hdbscan" else
-              f"calibrated default {default:g}")
+              help=f"{metric} distance; calibrated default {default:g}"
+              + (" (hdbscan: the largest distance to a cluster member)" if algorithm == "hdbscan" else ""))
     sb.slider("min_samples", 1, 20, Settings().min_samples, 1, key="min_samples")
     sb.selectbox("3D projection", PROJECTIONS, key="projection")
 
