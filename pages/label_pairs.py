@@ -15,7 +15,8 @@ collection, grouping, _ = loaded
 path = common.pair_labels_path()
 labels = load_pair_labels(path)
 
-scores = score_pairs(grouping.clusters, labels)
+hashes = dict(zip(collection.photos["image_filename"], collection.photos["sha256"]))
+scores = score_pairs(grouping.clusters, labels, hashes)
 c1, c2, c3 = st.columns(3)
 c1.metric("Labelled pairs (this photo set)", f"{scores.n_pairs} ({scores.n_same} same)")
 c2.metric("Pairwise precision", f"{scores.precision:.3f}",
@@ -54,7 +55,7 @@ def label(first: str, second: str, same: bool | None) -> None:
     if same is None:
         st.session_state["skipped_pairs"].add(pair_key(first, second))
     else:
-        record_pair_label(path, first, second, same)
+        record_pair_label(path, first, second, same, hashes)
 
 
 b1, b2, b3 = st.columns(3)

@@ -60,15 +60,23 @@ def load_pair_labels(path: str | Path) -> pd.DataFrame:
     return read_pair_labels(path)
 
 
-def record_pair_label(path: str | Path, a: str, b: str, same: bool) -> pd.DataFrame:
-    """Add (or replace) the label of the pair ``a, b`` and rewrite the file atomically; returns all labels."""
+def record_pair_label(path: str | Path, a: str, b: str, same: bool, hashes: dict[str, str] | None = None) -> pd.DataFrame:
+    """Add (or replace) the label of the pair ``a, b`` and rewrite the file atomically; returns all labels.
+
+    With ``hashes`` (filename -> sha256) the row also records ``sha256_a, sha256_b``, so the label
+    is only ever scored against these very photos (folders often reuse names like image_001.jpg).
+    """
     path = Path(path)
     frame = load_pair_labels(path)
     key = pair_key(a, b)
     keep = [pair_key(x, y) != key for x, y in zip(frame["image_a"], frame["image_b"])]
-    frame = pd.concat([frame[keep], pd.DataFrame({"image_a": [a], "image_b": [b], "same": [bool(same)]})],
-                      ignore_index=True)
+    row = {"image_a": [a], "image_b": [b], "same": [bool(same)]}
+    if hashes is not None:
+        row.update(sha256_a=[hashes.get(a, "")], sha256_b=[hashes.get(b, "")])
+    frame = pd.concat([frame[keep], pd.DataFrame(row)], ignore_index=True)
+    columns = ["image_a", "image_b", "same"] + [c for c in ("sha256_a", "sha256_b") if c in frame.columns]
+    frame = frame[columns].fillna("") if len(columns) > 3 else frame[columns]
     path.parent.mkdir(parents=True, exist_ok=True)
     out = frame.assign(same=frame["same"].astype(bool).astype(int))
-    write_text(path, out[["image_a", "image_b", "same"]].to_csv(index=False, lineterminator="\n"))
+    write_text(path, out.to_csv(index=False, lineterminator="\n"))
     return frame

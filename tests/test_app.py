@@ -161,8 +161,12 @@ def test_pair_labels_are_saved_and_scores_follow_the_sliders(env, photos, cache)
     assert "within cluster" in at.subheader[0].value
     at.button(key="pair_same").click().run()
     labels = pd.read_csv(env / "pair_labels.csv")
-    assert list(labels.columns) == ["image_a", "image_b", "same"] and labels["same"].tolist() == [1]
-    g = group_photos(embed_folder(photos, Settings(), cache), Settings())
+    assert list(labels.columns) == ["image_a", "image_b", "same", "sha256_a", "sha256_b"]
+    assert labels["same"].tolist() == [1]
+    collection = embed_folder(photos, Settings(), cache)
+    sha = dict(zip(collection.photos.image_filename, collection.photos.sha256))
+    assert [sha[labels.image_a[0]], sha[labels.image_b[0]]] == [labels.sha256_a[0], labels.sha256_b[0]]
+    g = group_photos(collection, Settings())
     ids = dict(zip(g.clusters.image_filename, g.clusters.cluster_id))
     assert ids[labels.image_a[0]] == ids[labels.image_b[0]] != -1  # the first pair shown was within a cluster
     assert metric(at, "Labelled pairs (this photo set)") == "1 (1 same)"

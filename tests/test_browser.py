@@ -160,7 +160,7 @@ def test_upload_slider_chart_pair_export_edit_in_a_real_browser(server):
             page.keyboard.press("s")
             page.get_by_text("1 (1 same)").wait_for(timeout=WAIT)
             labels = pd.read_csv(artifacts / "pair_labels.csv")
-            assert list(labels.columns) == ["image_a", "image_b", "same"] and labels["same"].tolist() == [1]
+            assert list(labels.columns)[:3] == ["image_a", "image_b", "same"] and labels["same"].tolist() == [1]
 
             # 4. export: the zip's clusters.csv is byte-identical to the CLI's on the same photos
             exported = _export(page, root, "export1.zip", "0.65")
