@@ -126,7 +126,7 @@ def write_outlier_grid(folder: Path, photo_folder: Path, outliers: pd.DataFrame,
     if outliers.empty:
         return None
     boxes = {r.image_filename: (r.x, r.y, r.w, r.h) for r in faces.itertuples()}
-    tiles = [(face_crop(photo_folder, r.image_filename, boxes.get(r.image_filename)), f"{r.reason} {r.image_filename}")
+    tiles = [(face_crop(photo_folder, r.image_filename, boxes.get(r.image_filename)), f"{r.image_filename}\n{r.reason}")
              for r in outliers.head(limit).itertuples()]
     grid_image(tiles, f"outliers: {len(outliers)} photos").save(folder / OUTLIER_GRID)
     return OUTLIER_GRID

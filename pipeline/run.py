@@ -156,7 +156,7 @@ def write_error_grid(folder: Path, photo_folder: Path, grouping: Grouping, label
     for person, _ in splits:
         names += sorted(n for n, p in truth.items() if p == person and n in cluster_of)
     names = list(dict.fromkeys(names))[:limit]
-    tiles = [(face_crop(photo_folder, n, boxes.get(n)), f"c{cluster_of[n]} {truth.get(n, '?')}") for n in names]
-    title = f"errors: {len(merges)} wrongly merged clusters, {len(splits)} split people (caption: predicted cluster, true person)"
+    tiles = [(face_crop(photo_folder, n, boxes.get(n)), f"{n}\ncluster {cluster_of[n]}\n{truth.get(n, '?')}") for n in names]
+    title = f"errors: {len(merges)} wrongly merged clusters, {len(splits)} split people (captions: photo, predicted cluster, true person)"
     grid_image(tiles, title).save(folder / ERRORS_GRID)
     return True

@@ -31,10 +31,10 @@ def face_crop(folder: str | Path, filename: str, box=None, size: int = THUMB, ma
 
 
 def grid_image(tiles: list[tuple[Image.Image, str]], title: str, columns: int = 8) -> Image.Image:
-    """Lay captioned tiles out in a grid under a title line."""
+    """Lay captioned tiles out in a grid under a title line; a caption may hold several lines."""
     font = ImageFont.load_default()
     size = tiles[0][0].size[0] if tiles else THUMB
-    caption, header = 14, 24
+    caption, header = 12 * max((t.count("\n") + 1 for _, t in tiles), default=1) + 2, 24
     columns = max(1, min(columns, len(tiles) or 1))
     rows = max(1, -(-len(tiles) // columns))
     sheet = Image.new("RGB", (columns * (size + 4) + 4, header + rows * (size + caption + 4) + 4), "white")
@@ -44,5 +44,7 @@ def grid_image(tiles: list[tuple[Image.Image, str]], title: str, columns: int = 
         x = 4 + (i % columns) * (size + 4)
         y = header + (i // columns) * (size + caption + 4)
         sheet.paste(tile, (x, y))
-        draw.text((x + 1, y + size + 1), text[: size // 6], fill="black", font=font)
+        # the default bitmap font is ~6 px a character: cut each line to the tile's width
+        lines = [line[: size // 6] for line in text.split("\n")]
+        draw.text((x + 1, y + size + 1), "\n".join(lines), fill="black", font=font, spacing=1)
     return sheet
