@@ -124,7 +124,25 @@ def _cluster(argv: list[str]) -> int:
     else:
         result = run(a.images, a.out, settings, _cache(a), a.labels, a.pairs, progress=progress)
     _print_summary(result, a.out)
+    if a.labels:
+        _print_errors(result, a.labels)
     return EXIT_OK
+
+
+def _print_errors(result, labels_path, limit: int = 10) -> None:
+    """Name the wrongly merged clusters and split people (their photos are in grid_errors.png)."""
+    from .evaluation import read_labels
+    from .run import error_cases
+
+    merges, splits = error_cases(result.grouping.clusters, read_labels(labels_path))
+    for cid, people in merges[:limit]:
+        names = [p if p != "-1" else "true outliers (-1)" for p in people]
+        print(f"  merged: cluster {cid} holds {', '.join(names)}")
+    for person, ids in splits[:limit]:
+        print(f"  split: {person} spread over clusters {ids}")
+    hidden = max(0, len(merges) - limit) + max(0, len(splits) - limit)
+    if hidden:
+        print(f"  ... and {hidden} more (see grid_errors.png)")
 
 
 def _print_summary(result, out) -> None:
