@@ -44,7 +44,7 @@ case "$cmd" in
   cli) shift; setup >/dev/null; exec "$VENV/bin/cluster" "$@" ;;
   app) shift; setup >/dev/null
        exec "$VENV/bin/streamlit" run "$ROOT/app.py" --server.headless true --server.address 127.0.0.1 \
-         --browser.gatherUsageStats false --server.port "${PORT:-8501}" "$@" ;;
+         --browser.gatherUsageStats false --client.toolbarMode minimal --server.port "${PORT:-8501}" "$@" ;;
   test) shift; setup >/dev/null; cd "$ROOT"; exec "$PY" -m pytest "$@" ;;
   *)
     [ "$cmd" = notebook ] && shift || true
