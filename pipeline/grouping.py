@@ -59,6 +59,7 @@ def group_photos(collection: FaceCollection, settings: Settings, distances: np.n
     }).sort_values("image_filename", kind="stable").reset_index(drop=True)
 
     nearest = _nearest_other(distances, faces["image_filename"].tolist())
+    quality = {r.image_filename: r for r in faces.itertuples()}
     rows = []
     for name, status, detail in photos[["image_filename", "status", "detail"]].itertuples(index=False):
         if status != STATUS_OK:
@@ -69,10 +70,24 @@ def group_photos(collection: FaceCollection, settings: Settings, distances: np.n
             other, dist = nearest.get(name, ("", float("nan")))
             why = (f"nearest face {other} at {settings.metric} distance {dist:.3f}; eps {eps:.3f}"
                    if other else "the only face in the set")
-            rows.append((name, REASON_NOISE, why))
+            rows.append((name, REASON_NOISE, f"{why}; {_face_quality(quality[name])}"))
     outliers = pd.DataFrame(rows, columns=["image_filename", "reason", "detail"])
     return Grouping(clusters, outliers.sort_values("image_filename").reset_index(drop=True), faces,
                     embeddings, distances, eps)
+
+
+# below these a face is flagged as a likely cause of its outlier status (explanation only:
+# the clustering does not use them)
+SMALL_FACE_PX = 40
+LOW_DETECTION_SCORE = 0.75
+
+
+def _face_quality(face) -> str:
+    """``face WxH px, detection score S`` plus a warning when the face is small or uncertain."""
+    text = f"face {int(face.w)}x{int(face.h)} px, detection score {face.confidence:.2f}"
+    warnings = (["small face"] if min(face.w, face.h) < SMALL_FACE_PX else []) + \
+        (["uncertain detection"] if face.confidence < LOW_DETECTION_SCORE else [])
+    return text + (f" ({', '.join(warnings)})" if warnings else "")
 
 
 def _nearest_other(distances: np.ndarray, names: list[str]) -> dict[str, tuple[str, float]]:

@@ -279,3 +279,14 @@ def test_score_of_synthetic_grouping_is_perfect(tmp_path):
              "z_lonely.jpg": "z", "empty.jpg": "-1", "bad.jpg": "-1"}
     s = score_labels(g.clusters.cluster_id, [truth[n] for n in g.clusters.image_filename])
     assert s.pairwise_f1 == 1.0 and s.outlier_precision == 1.0 and s.outlier_recall == 1.0
+
+
+def test_noise_outliers_report_their_face_size_and_detection_score(tmp_path):
+    collection = synthetic_collection(tmp_path)
+    lonely = collection.faces.image_filename == "z_lonely.jpg"
+    collection.faces.loc[lonely, ["w", "h", "confidence"]] = [24, 30, 0.62]
+    detail = group_photos(collection, Settings()).outliers.set_index("image_filename").detail["z_lonely.jpg"]
+    assert "face 24x30 px, detection score 0.62 (small face, uncertain detection)" in detail
+    collection.faces.loc[lonely, ["w", "h", "confidence"]] = [80, 90, 0.95]
+    detail = group_photos(collection, Settings()).outliers.set_index("image_filename").detail["z_lonely.jpg"]
+    assert detail.endswith("face 80x90 px, detection score 0.95")
