@@ -107,7 +107,9 @@ def _cluster(argv: list[str]) -> int:
 
     photos = find_photos(a.images)
     if not photos:
-        print(f"cluster: no photos (jpg, jpeg, png, webp, bmp, tif) in {a.images}", file=sys.stderr)
+        subfolders = sorted(p.name for p in Path(a.images).iterdir() if p.is_dir() and not p.name.startswith("."))
+        hint = f"; subfolders are not searched ({', '.join(subfolders[:3])}{', ...' if len(subfolders) > 3 else ''})" if subfolders else ""
+        print(f"cluster: no photos (jpg, jpeg, png, webp, bmp, tif, heic) in {a.images}{hint}", file=sys.stderr)
         return EXIT_NOTHING
     require_model_weights(settings.model)  # fail before any work, with one clear sentence
     progress = None if a.quiet else _progress_bar("embedding")

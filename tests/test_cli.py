@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers import run_cli, write
+from helpers import jpeg, run_cli, write
 from pipeline.cli import EXIT_NOTHING, EXIT_OK, EXIT_USAGE, main
 
 
@@ -117,3 +117,10 @@ def test_sweep_bad_set_spec_is_a_usage_error(tmp_path):
     proc = run_cli(["sweep", "--set", "no-equals-sign", "--out", tmp_path / "sweep"])
     msg = one_line_error(proc, EXIT_USAGE)
     assert "NAME=IMAGES_DIR,TRUTH.csv" in msg
+
+
+def test_photos_only_in_subfolders_get_a_hint(tmp_path, astronaut_array):
+    folder = tmp_path / "in"
+    write(folder / "holiday", "a.jpg", jpeg(astronaut_array))
+    msg = one_line_error(run_cli(["--images", folder, "--out", tmp_path / "out"]), EXIT_NOTHING)
+    assert "no photos" in msg and "subfolders are not searched (holiday)" in msg
