@@ -202,6 +202,17 @@ def boxes_of(grouping) -> dict[str, tuple]:
     return {r.image_filename: (int(r.x), int(r.y), int(r.w), int(r.h)) for r in grouping.faces.itertuples()}
 
 
+def photo_page(title: str) -> tuple[FaceCollection, object, float]:
+    """Start a page that works on the chosen photos: sidebar, title, then (collection, grouping,
+    re-cluster seconds); stops the page with a hint when no photos are chosen yet."""
+    ensure_sidebar()
+    st.title(title)
+    loaded = require_photos()
+    if loaded is None:
+        st.stop()
+    return loaded
+
+
 def require_photos() -> tuple[FaceCollection, object, float] | None:
     """Collection + grouping for pages that need photos; a hint and None when there are none yet."""
     collection = get_collection()

@@ -8,12 +8,7 @@ from pages import common
 from pipeline import k_distances, knee_of
 from pipeline.overrides import cluster_names
 
-common.ensure_sidebar()
-st.title("Explore (3D)")
-loaded = common.require_photos()
-if loaded is None:
-    st.stop()
-collection, grouping, seconds = loaded
+collection, grouping, seconds = common.photo_page("Explore (3D)")
 settings = common.current_settings()
 clusters = grouping.clusters
 n_clusters = int((clusters["cluster_id"].max() + 1)) if (clusters["cluster_id"] >= 0).any() else 0

@@ -8,12 +8,7 @@ from pipeline.overrides import OVERRIDES_JSON, write_cluster_names
 from pipeline.pairs import PAIR_LABELS_CSV, load_pair_labels
 from pipeline.uploads import zip_files
 
-common.ensure_sidebar()
-st.title("Export")
-loaded = common.require_photos()
-if loaded is None:
-    st.stop()
-collection, grouping, _ = loaded
+collection, grouping, _ = common.photo_page("Export")
 settings = common.current_settings()
 out = common.artifacts_dir()
 edits = common.load_overrides()

@@ -6,12 +6,7 @@ from pages import common
 from pipeline import score_pairs
 from pipeline.pairs import load_pair_labels, next_pair, pair_key, record_pair_label
 
-common.ensure_sidebar()
-st.title("Label pairs")
-loaded = common.require_photos()
-if loaded is None:
-    st.stop()
-collection, grouping, _ = loaded
+collection, grouping, _ = common.photo_page("Label pairs")
 path = common.pair_labels_path()
 labels = load_pair_labels(path)
 

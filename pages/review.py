@@ -7,12 +7,7 @@ from pipeline.overrides import cluster_names
 
 PER_ROW = 6
 
-common.ensure_sidebar()
-st.title("Review & edit")
-loaded = common.require_photos()
-if loaded is None:
-    st.stop()
-collection, grouping, _ = loaded
+collection, grouping, _ = common.photo_page("Review & edit")
 folder = str(collection.folder)
 clusters = grouping.clusters
 boxes = common.boxes_of(grouping)
