@@ -14,7 +14,7 @@ import numpy as np
 from .faces import FaceRecord
 
 # bump when detection/alignment/embedding code changes what it stores
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 class EmbeddingCache:

@@ -27,6 +27,8 @@ TEMPLATE_112 = np.array(
     [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]],
     dtype=np.float32,
 )
+# eye positions as fractions of a face box, used when a detector finds the face but not its eyes
+EYES_IN_BOX = ((0.31, 0.40), (0.69, 0.40))
 # YuNet runs on photos scaled to this longest side, as DeepFace's YuNet wrapper does
 DETECTION_SIDE = 640
 
@@ -87,10 +89,15 @@ def detect_faces(bgr: np.ndarray, detector: str, min_confidence: float) -> list[
     out = []
     for r in regions:
         confidence = float(r.confidence) if r.confidence is not None else 1.0
-        if confidence < min_confidence or r.left_eye is None or r.right_eye is None:
+        if confidence < min_confidence:
             continue
-        # DeepFace names eyes from the person's point of view: right_eye is on the image left
-        landmarks = np.array([r.right_eye, r.left_eye], dtype=np.float32)
+        if r.left_eye is not None and r.right_eye is not None:
+            # DeepFace names eyes from the person's point of view: right_eye is on the image left
+            landmarks = np.array([r.right_eye, r.left_eye], dtype=np.float32)
+        else:
+            # the Haar detector often finds no eyes: place them where they sit in a face box
+            landmarks = np.array([[r.x + EYES_IN_BOX[0][0] * r.w, r.y + EYES_IN_BOX[0][1] * r.h],
+                                  [r.x + EYES_IN_BOX[1][0] * r.w, r.y + EYES_IN_BOX[1][1] * r.h]], dtype=np.float32)
         out.append(((r.x, r.y, r.w, r.h), confidence, landmarks))
     return out
 

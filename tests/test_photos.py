@@ -304,3 +304,31 @@ def test_cache_is_keyed_by_embedding_settings(tmp_path, small_folder):
     # clustering parameters are not part of the key
     same = embed_folder(small_folder, SETTINGS.with_(eps=0.3, algorithm="dbscan"), cache)
     assert same.timings["photos_embedded"] == 0
+
+
+def test_haar_detector_faces_without_found_eyes_are_still_embedded(monkeypatch):
+    """DeepFace's opencv (Haar) detector often returns a face box without eyes; the face must be
+    aligned from the box instead of being dropped."""
+    from deepface.models.Detector import FacialAreaRegion
+
+    from pipeline import faces
+
+    class EyelessDetector:
+        def detect_faces(self, img):
+            return [FacialAreaRegion(x=170, y=60, w=110, h=110, confidence=0.9)]
+
+    monkeypatch.setattr(faces, "detector_model", lambda name: EyelessDetector())
+    found = faces.detect_faces(astronaut()[:, :, ::-1].copy(), "opencv", 0.6)
+    assert len(found) == 1
+    box, confidence, landmarks = found[0]
+    assert box == (170, 60, 110, 110) and confidence == 0.9
+    # eyes placed symmetrically in the upper half of the box
+    assert landmarks.shape == (2, 2)
+    assert 170 < landmarks[0, 0] < 225 < landmarks[1, 0] < 280 and landmarks[0, 1] == landmarks[1, 1] < 60 + 55
+
+
+def test_haar_detector_end_to_end(tmp_path):
+    write(tmp_path / "in", "a.jpg", jpeg(astronaut()))
+    collection = embed_folder(tmp_path / "in", Settings(detector="opencv"), tmp_path / "cache")
+    assert collection.photos.status.tolist() == ["ok"]
+    assert collection.embeddings.shape == (1, 128)
