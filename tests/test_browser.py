@@ -85,7 +85,7 @@ def _cli(env: dict, images: Path, out: Path, *extra: str) -> bytes:
 def _export(page, root: Path, name: str, eps: str) -> dict[str, bytes]:
     page.get_by_role("link", name="Export").click()
     page.get_by_role("button", name="Write artifacts").click()
-    page.get_by_text(f"outliers at eps {eps})").wait_for(timeout=WAIT)
+    page.get_by_text(f"outliers at eps {eps})").first.wait_for(timeout=WAIT)
     with page.expect_download(timeout=WAIT) as info:
         page.get_by_role("button", name="Download all as one zip").click()
     target = root / name
@@ -118,8 +118,8 @@ def test_upload_slider_chart_pair_export_edit_in_a_real_browser(server):
             uploader.set_input_files(sorted(str(p) for p in photos.iterdir()))
             # cold cache: the progress bar shows the count and an ETA while embedding
             page.get_by_text(f"/{N_PHOTOS}, ETA").first.wait_for(timeout=WAIT)
-            page.get_by_text("Ready: open").wait_for(timeout=WAIT)
-            page.get_by_text(f"{N_PHOTOS} photos saved").wait_for(timeout=WAIT)
+            page.get_by_text("Ready: open").first.wait_for(timeout=WAIT)
+            page.get_by_text(f"{N_PHOTOS} photos saved").first.wait_for(timeout=WAIT)
             uploads = list((artifacts / "uploads").iterdir())
             assert len(uploads) == 1 and len(list(uploads[0].iterdir())) == N_PHOTOS
 
@@ -150,15 +150,15 @@ def test_upload_slider_chart_pair_export_edit_in_a_real_browser(server):
                     break
             assert name != default and ("cluster" in hovered or "outliers" in hovered)
             page.mouse.click(x, y)
-            page.get_by_text(f"{name} - ").wait_for(timeout=WAIT)  # "<name> - cluster k" beside the photo
+            page.get_by_text(f"{name} - ").first.wait_for(timeout=WAIT)  # "<name> - cluster k" beside the photo
 
             # 3. label a pair from the keyboard (S = same)
             page.get_by_role("link", name="Label pairs").click()
-            page.get_by_text("Same person?").wait_for(timeout=WAIT)
+            page.get_by_text("Same person?").first.wait_for(timeout=WAIT)
             page.get_by_role("button", name="Same").wait_for(timeout=WAIT)
             page.evaluate("document.activeElement && document.activeElement.blur()")  # keys go to the page
             page.keyboard.press("s")
-            page.get_by_text("1 (1 same)").wait_for(timeout=WAIT)
+            page.get_by_text("1 (1 same)").first.wait_for(timeout=WAIT)
             labels = pd.read_csv(artifacts / "pair_labels.csv")
             assert list(labels.columns)[:3] == ["image_a", "image_b", "same"] and labels["same"].tolist() == [1]
 
@@ -174,20 +174,20 @@ def test_upload_slider_chart_pair_export_edit_in_a_real_browser(server):
             clusters = pd.read_csv(io.BytesIO(exported["clusters.csv"]))
             victim = sorted(clusters.loc[clusters.cluster_id == 0, "image_filename"])[0]
             page.get_by_role("link", name="Review & edit").click()
-            page.get_by_text("clusters, largest first").wait_for(timeout=WAIT)
+            page.get_by_text("clusters, largest first").first.wait_for(timeout=WAIT)
             button = page.locator(f'[class*="st-key-reject-{victim.replace(".", "-")}"] button')
             if button.count() == 0:  # older key-class format: fall back to the nth "not this person"
                 names = sorted(clusters.loc[clusters.cluster_id == 0, "image_filename"])
                 button = page.get_by_role("button", name="not this person").nth(names.index(victim))
             button.first.click()
-            page.get_by_text("1 rejected photos").wait_for(timeout=WAIT)
+            page.get_by_text("1 rejected photos").first.wait_for(timeout=WAIT)
             slider = page.get_by_role("slider", name="eps (distance threshold)")
             slider.focus()
             for _ in range(40):  # far looser: without the edit the face would be clustered again
                 page.keyboard.press("ArrowRight")
             expect(page.get_by_test_id("stSliderThumbValue").first).to_have_text("1.05", timeout=WAIT)
             _eps_caption(page, "eps 1.05, min_samples 2")  # the server re-clustered with it
-            page.get_by_text(f"{victim}: rejected").wait_for(timeout=WAIT)
+            page.get_by_text(f"{victim}: rejected").first.wait_for(timeout=WAIT)
             edited = _export(page, root, "export2.zip", "1.05")
             saved = json.loads((artifacts / "overrides.json").read_text())
             assert saved["rejected"] == [victim]
