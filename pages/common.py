@@ -18,7 +18,7 @@ from pipeline.overrides import OVERRIDES_JSON, Overrides
 from pipeline.pairs import PAIR_LABELS_CSV
 from pipeline.photos import find_photos
 from pipeline.settings import ALGORITHMS, DETECTORS, METRICS, MODELS, PROJECTIONS, default_cache_dir
-from pipeline.thumbnails import face_crop
+from pipeline.thumbnails import face_boxes, face_crop
 from pipeline.weights import PROJECT_ROOT, model_weights_available
 
 EPS_LABEL = "eps (distance threshold)"
@@ -199,7 +199,7 @@ def full_photo(folder: str, filename: str):
 
 
 def boxes_of(grouping) -> dict[str, tuple]:
-    return {r.image_filename: (int(r.x), int(r.y), int(r.w), int(r.h)) for r in grouping.faces.itertuples()}
+    return face_boxes(grouping.faces)
 
 
 def photo_page(title: str) -> tuple[FaceCollection, object, float]:

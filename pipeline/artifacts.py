@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .thumbnails import face_crop, grid_image
+from .thumbnails import face_boxes, face_crop, grid_image
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -125,7 +125,7 @@ def write_outlier_grid(folder: Path, photo_folder: Path, outliers: pd.DataFrame,
     """Grid of the outliers (face crop when a face was found, else the photo) with their reasons."""
     if outliers.empty:
         return None
-    boxes = {r.image_filename: (r.x, r.y, r.w, r.h) for r in faces.itertuples()}
+    boxes = face_boxes(faces)
     tiles = [(face_crop(photo_folder, r.image_filename, boxes.get(r.image_filename)), f"{r.image_filename}\n{r.reason}")
              for r in outliers.head(limit).itertuples()]
     grid_image(tiles, f"outliers: {len(outliers)} photos").save(folder / OUTLIER_GRID)

@@ -112,19 +112,11 @@ def _cluster(argv: list[str]) -> int:
         print(f"cluster: no photos (jpg, jpeg, png, webp, bmp, tif, heic) in {a.images}{hint}", file=sys.stderr)
         return EXIT_NOTHING
     require_model_weights(settings.model)  # fail before any work, with one clear sentence
-    progress = None if a.quiet else _progress_bar("embedding")
-    if a.overrides:
-        from .collection import embed_folder
-        from .grouping import group_photos
-        from .overrides import Overrides
-        from .run import write_artifacts
+    from .overrides import Overrides
 
-        edits = Overrides.load(a.overrides)
-        collection = embed_folder(a.images, settings, _cache(a), progress)
-        grouping = group_photos(collection, settings, overrides=edits)
-        result = write_artifacts(collection, grouping, settings, a.out, a.labels, a.pairs)
-    else:
-        result = run(a.images, a.out, settings, _cache(a), a.labels, a.pairs, progress=progress)
+    edits = Overrides.load(a.overrides) if a.overrides else None
+    result = run(a.images, a.out, settings, _cache(a), a.labels, a.pairs,
+                 progress=None if a.quiet else _progress_bar("embedding"), overrides=edits)
     _print_summary(result, a.out)
     if a.labels:
         _print_errors(result, a.labels)

@@ -28,11 +28,11 @@ import pandas as pd
 from .clustering import OUTLIER, canonical_labels
 
 OVERRIDES_JSON = "overrides.json"
-REASON_REJECTED = "rejected"
 VERSION = 1
 
 
-def _pair(a: str, b: str) -> tuple[str, str]:
+def pair_key(a: str, b: str) -> tuple[str, str]:
+    """An unordered pair of filenames as a sorted tuple."""
     return (a, b) if a <= b else (b, a)
 
 
@@ -53,8 +53,8 @@ class Overrides:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(
-                must_link=[_pair(str(a), str(b)) for a, b in data.get("must_link", [])],
-                cannot_link=[_pair(str(a), str(b)) for a, b in data.get("cannot_link", [])],
+                must_link=[pair_key(str(a), str(b)) for a, b in data.get("must_link", [])],
+                cannot_link=[pair_key(str(a), str(b)) for a, b in data.get("cannot_link", [])],
                 rejected=[str(n) for n in data.get("rejected", [])],
                 names=[{"name": str(e["name"]), "members": [str(m) for m in e["members"]]}
                        for e in data.get("names", [])],
@@ -82,7 +82,7 @@ class Overrides:
         """Record that ``a`` and ``b`` show the same person (must-link) or different people (cannot-link)."""
         if a == b:
             return
-        p = _pair(a, b)
+        p = pair_key(a, b)
         self.must_link = [q for q in self.must_link if q != p]
         self.cannot_link = [q for q in self.cannot_link if q != p]
         if same:
@@ -96,7 +96,7 @@ class Overrides:
         and every member keeps the link however the sliders split them later: chain all members)."""
         members = sorted(set(members_a) | set(members_b))
         for a, b in zip(members, members[1:]):
-            p = _pair(a, b)
+            p = pair_key(a, b)
             self.cannot_link = [q for q in self.cannot_link if q != p]
             if p not in self.must_link:
                 self.must_link.append(p)

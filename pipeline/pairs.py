@@ -14,13 +14,10 @@ import pandas as pd
 
 from .artifacts import write_text
 from .evaluation import read_pair_labels
+from .overrides import pair_key  # noqa: F401  (the pages use it from here, with the labels)
 
 PAIR_LABELS_CSV = "pair_labels.csv"
 KINDS = ("within cluster", "near threshold", "random")
-
-
-def pair_key(a: str, b: str) -> tuple[str, str]:
-    return (a, b) if a <= b else (b, a)
 
 
 def next_pair(names: list[str], labels: np.ndarray, distances: np.ndarray, eps: float, done: set,

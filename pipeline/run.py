@@ -17,7 +17,7 @@ from .evaluation import read_labels, read_pair_labels, score_against_labels, sco
 from .grouping import Grouping, group_photos
 from .projection import project_3d
 from .settings import Settings, default_cache_dir
-from .thumbnails import face_crop, grid_image
+from .thumbnails import face_boxes, face_crop, grid_image
 
 ERRORS_GRID = "grid_errors.png"
 PACKAGES = ("deepface", "onnxruntime", "opencv-contrib-python-headless", "scikit-learn", "numpy", "pandas",
@@ -43,19 +43,21 @@ def run(
     pairs: str | Path | None = None,
     progress: Progress | None = None,
     collection: FaceCollection | None = None,
+    overrides=None,
 ) -> RunResult:
     """Embed ``images`` (or reuse ``collection``), cluster, and write every artifact into ``out``.
 
     ``labels`` (``image_filename,person_id``) and ``pairs`` (``image_a,image_b,same``) are
     optional; when given, their scores go into run.json and the wrongly merged / split people
-    into ``grid_errors.png``.
+    into ``grid_errors.png``. ``overrides`` (:class:`pipeline.overrides.Overrides`) are reviewer
+    edits applied as constraints, as in :func:`pipeline.grouping.group_photos`.
     """
     settings = settings or Settings()
     started = time.perf_counter()
     if collection is None:
         cache = default_cache_dir() if cache_dir == "default" else cache_dir
         collection = embed_folder(images, settings, cache, progress)
-    grouping = group_photos(collection, settings)
+    grouping = group_photos(collection, settings, overrides=overrides)
     return write_artifacts(collection, grouping, settings, out, labels, pairs, started)
 
 
@@ -149,7 +151,7 @@ def write_error_grid(folder: Path, photo_folder: Path, grouping: Grouping, label
         return False
     truth = dict(zip(labels.image_filename, labels.person_id))
     cluster_of = dict(zip(grouping.clusters.image_filename, grouping.clusters.cluster_id))
-    boxes = {r.image_filename: (r.x, r.y, r.w, r.h) for r in grouping.faces.itertuples()}
+    boxes = face_boxes(grouping.faces)
     names = []
     for cid, _ in merges:
         names += sorted(n for n, c in cluster_of.items() if c == cid)

@@ -10,6 +10,11 @@ from .photos import UnreadablePhoto, read_photo
 THUMB = 112
 
 
+def face_boxes(faces) -> dict[str, tuple[int, int, int, int]]:
+    """Filename -> face box ``(x, y, w, h)`` from a faces frame (one primary face per photo)."""
+    return {r.image_filename: (int(r.x), int(r.y), int(r.w), int(r.h)) for r in faces.itertuples()}
+
+
 def face_crop(folder: str | Path, filename: str, box=None, size: int = THUMB, margin: float = 0.25) -> Image.Image:
     """A square crop around ``box`` (decoded-photo pixels, x/y/w/h) with ``margin``, resized to
     ``size``; the whole photo when ``box`` is None; a grey tile when the photo is unreadable."""
