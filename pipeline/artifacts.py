@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -16,9 +17,6 @@ import numpy as np
 import pandas as pd
 
 from .thumbnails import face_boxes, face_crop, grid_image
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 CLUSTERS_CSV = "clusters.csv"
 OUTLIERS_CSV = "outliers.csv"
@@ -54,10 +52,11 @@ def clusters_csv_text(clusters: pd.DataFrame) -> str:
 
 def write_text(path: Path, text: str) -> None:
     """Write text atomically (temp file in the same folder, then rename)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    # os.open with mode 0o666 lets the umask decide the permissions (mkstemp would make 0600)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
         handle.write(text)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
     os.replace(tmp, path)
 
 
